@@ -29,7 +29,7 @@ from edgeproxy.origin import OriginClient
 from edgeproxy.stages import StageRunner
 
 CONFIG_ENV = "EDGEPROXY_CONFIG"  # how `serve --workers N` hands the config to each process
-OVERRIDES_ENV = "EDGEPROXY_OVERRIDES"
+ADMIN_PORT_ENV = "EDGEPROXY_ADMIN_PORT"
 
 
 @dataclass
@@ -42,12 +42,27 @@ class Services:
     runtime: Any = None  # edgeproxy.runtime.FunctionRuntime when functions are configured
     cache: HttpCache | None = None
     draining: bool = False
+    run_dir: Path | None = None  # set under `serve --workers N`: every worker's control socket
 
     async def invalidate(self, paths: list[str]) -> int:
-        """Remove every stored variant under `paths` (CloudFront invalidation rules)."""
+        """Remove every stored variant under `paths` (CloudFront invalidation rules), in every
+        worker process of the server; the number of objects removed."""
         from edgeproxy.admin import remove_paths
 
-        return remove_paths(self, paths)
+        if self.run_dir is None:
+            return remove_paths(self, paths)
+        from edgeproxy.fanout import broadcast
+
+        replies = await broadcast(self.run_dir, {"op": "invalidate", "paths": paths})
+        return sum(int(r.get("removed", 0)) for r in replies)
+
+    async def control(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A control message from another worker process (see `fanout.py`)."""
+        from edgeproxy.admin import remove_paths
+
+        if message.get("op") == "invalidate" and isinstance(message.get("paths"), list):
+            return {"removed": remove_paths(self, [str(p) for p in message["paths"]]), "pid": os.getpid()}
+        return {"error": f"unknown control message {message.get('op')!r}"}
 
 
 class EdgeApp:
@@ -107,8 +122,16 @@ class EdgeApp:
 
                 base = admin_config or AdminConfig()
                 admin_config = AdminConfig(host=base.host, port=self._admin_port, token=base.token)
+            if services.run_dir is not None:
+                from edgeproxy.fanout import ControlServer
+
+                control = ControlServer(services.run_dir, services.control)
+                await control.start()
+                stack.push_async_callback(control.close)
             if admin_config is not None:
-                admin = AdminServer(admin_config, services)
+                # Under --workers N every worker binds the admin port (SO_REUSEPORT); any of
+                # them fans an invalidation out to all.
+                admin = AdminServer(admin_config, services, reuse_port=services.run_dir is not None)
                 await admin.start()  # a port that cannot be bound is fatal
                 stack.push_async_callback(admin.stop)
             self._proxy = ProxyEndpoint(distribution)
@@ -147,6 +170,11 @@ def create_app_from_env() -> EdgeApp:
     """Factory for `uvicorn --factory` in each worker process of `serve --workers N`."""
     from edgeproxy.config import load_config
 
+    from edgeproxy.fanout import RUN_DIR_ENV
+
     config = load_config(Path(os.environ[CONFIG_ENV]))
-    admin_port = os.environ.get(OVERRIDES_ENV + "_ADMIN_PORT")
-    return create_app(config, admin_port=int(admin_port) if admin_port else None)
+    admin_port = os.environ.get(ADMIN_PORT_ENV)
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    return create_app(
+        config, admin_port=int(admin_port) if admin_port else None, run_dir=Path(run_dir) if run_dir else None
+    )

@@ -81,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from edgeproxy.app import CONFIG_ENV, OVERRIDES_ENV, create_app, uvicorn_options
+    from edgeproxy.app import ADMIN_PORT_ENV, CONFIG_ENV, create_app, uvicorn_options
     from edgeproxy.logs import log, setup_logging
 
     try:
@@ -104,10 +104,22 @@ def _serve(args: argparse.Namespace) -> int:
         app = create_app(config, admin_port=args.admin_port)
         uvicorn.run(app, **common)  # type: ignore[arg-type]
         return EXIT_OK
+    # Several processes: each has its own cache and pools; a shared run folder lets an admin
+    # invalidation reach them all (fanout.py).
+    import shutil
+    import tempfile
+
+    from edgeproxy.fanout import RUN_DIR_ENV
+
+    run_dir = tempfile.mkdtemp(prefix="edgeproxy-")
     os.environ[CONFIG_ENV] = str(source.resolve())
+    os.environ[RUN_DIR_ENV] = run_dir
     if args.admin_port is not None:
-        os.environ[OVERRIDES_ENV + "_ADMIN_PORT"] = str(args.admin_port)
-    uvicorn.run("edgeproxy.app:create_app_from_env", factory=True, workers=args.workers, **common)  # type: ignore[arg-type]
+        os.environ[ADMIN_PORT_ENV] = str(args.admin_port)
+    try:
+        uvicorn.run("edgeproxy.app:create_app_from_env", factory=True, workers=args.workers, **common)  # type: ignore[arg-type]
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
     return EXIT_OK
 
 

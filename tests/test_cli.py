@@ -1,0 +1,155 @@
+"""The `edgeproxy` command as a user runs it: subprocesses, real ports, real signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import Scripted
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edgeproxy", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def start_serve(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], str]:
+    """`edgeproxy serve --port 0 ...`; returns the process and its base URL once it listens."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgeproxy", "serve", "--port", "0", *args],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    lines = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = re.search(r"Uvicorn running on (http://\S+)", line)
+        if match:
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining
+            return proc, match.group(1)
+    proc.kill()
+    raise AssertionError("serve did not start:\n" + "".join(lines))
+
+
+def test_check_reports_every_problem_with_key_and_line(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        """[server]
+port = "eighty"
+
+[origins.app]
+url = "http://127.0.0.1:9000"
+read_timeot_s = 3
+
+[default_behavior]
+origin = "nope"
+"""
+    )
+    result = run_cli("check", "--config", str(config))
+    assert result.returncode == 2
+    err = result.stderr
+    assert "Traceback" not in err
+    assert f"{config}:2" in err and "server.port" in err
+    assert "read_timeot_s" in err and "did you mean 'read_timeout_s'" in err and f"{config}:6" in err
+    assert "default_behavior.origin" in err and f"{config}:9" in err
+
+
+def test_check_malformed_toml_is_exit_2_with_line(tmp_path):
+    config = tmp_path / "broken.toml"
+    config.write_text("[server]\nport = 80\n[origins.app\n")
+    result = run_cli("check", "--config", str(config))
+    assert result.returncode == 2
+    assert f"{config}:3" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_ok_on_the_example_config():
+    result = run_cli("check", "--config", str(REPO / "config.example.toml"), cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_serve_with_no_config_serves_the_demo_origin(tmp_path):
+    proc, url = start_serve(cwd=tmp_path)
+    try:
+        r = httpx.get(url + "/", timeout=10)
+        assert r.status_code == 200
+        assert "edgeproxy demo origin" in r.text
+        assert r.headers["x-cache"] in ("Miss from cloudfront", "Hit from cloudfront")
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_sigterm_lets_in_flight_requests_finish(origin, tmp_path):
+    origin.script("/slow", Scripted(delay_s=1.0, body=b"done"))
+    config = tmp_path / "c.toml"
+    config.write_text(f'[origins.app]\nurl = "{origin.url}"\n[default_behavior]\norigin = "app"\n')
+    proc, url = start_serve("--config", str(config), cwd=tmp_path)
+    result: dict[str, object] = {}
+
+    def fetch() -> None:
+        try:
+            result["response"] = httpx.get(url + "/slow", timeout=20)
+        except httpx.HTTPError as exc:  # pragma: no cover - the failure we test against
+            result["error"] = exc
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while origin.count("/slow") == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    thread.join(20)
+    response = result.get("response")
+    assert isinstance(response, httpx.Response), result
+    assert response.status_code == 200 and response.content == b"done"
+    # uvicorn re-raises the signal it handled once shutdown is complete.
+    assert proc.wait(20) in (0, -signal.SIGTERM)
+
+
+def test_events_prints_json_only(tmp_path):
+    import json
+
+    result = run_cli("events", "origin-request", "--uri", "/x", "--querystring", "a=1", "--header", "X-Test: yes", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    event = json.loads(result.stdout)
+    cf = event["Records"][0]["cf"]
+    assert cf["config"]["eventType"] == "origin-request"
+    assert cf["request"]["uri"] == "/x" and cf["request"]["querystring"] == "a=1"
+    assert cf["request"]["headers"]["x-test"] == [{"key": "X-Test", "value": "yes"}]
+    assert "custom" in cf["request"]["origin"]
+
+
+@pytest.mark.parametrize("stage", ["viewer-request", "origin-request", "origin-response", "viewer-response"])
+def test_events_every_stage_is_valid_json(stage, tmp_path):
+    import json
+
+    result = run_cli("events", stage, cwd=tmp_path)
+    assert result.returncode == 0
+    cf = json.loads(result.stdout)["Records"][0]["cf"]
+    assert cf["config"]["eventType"] == stage
+    assert ("response" in cf) == stage.endswith("response")
+    assert ("origin" in cf["request"]) == stage.startswith("origin")
+
+
+def test_unknown_command_is_usage_error():
+    result = run_cli("frobnicate")
+    assert result.returncode == 2
