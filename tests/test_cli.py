@@ -153,3 +153,51 @@ def test_events_every_stage_is_valid_json(stage, tmp_path):
 def test_unknown_command_is_usage_error():
     result = run_cli("frobnicate")
     assert result.returncode == 2
+
+
+STAGES_HOOKS = REPO / "tests" / "hookmods" / "stages.py"
+
+
+def test_invoke_prints_the_result_json_only_and_exits_0(tmp_path):
+    import json
+
+    result = run_cli(
+        "invoke", f"{REPO}/hooks/redirect.py:handler", "--event-type", "viewer-request",
+        "--uri", "/old/page", "--querystring", "a=1", cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    generated = json.loads(result.stdout)
+    assert generated["status"] == "301"
+    assert generated["headers"]["location"][0]["value"] == "/new/page?a=1"
+    assert "REPORT RequestId:" in result.stderr and "Init Duration:" in result.stderr
+
+
+def test_invoke_exit_codes_for_execution_and_validation_failures(tmp_path):
+    failed = run_cli("invoke", f"{STAGES_HOOKS}:viewer_request", "--event-type", "viewer-request", "--uri", "/boom", cwd=tmp_path)
+    assert failed.returncode == 3
+    assert "viewer-request exploded" in failed.stderr
+    assert failed.stdout == ""
+    invalid = run_cli("invoke", f"{STAGES_HOOKS}:viewer_request", "--event-type", "viewer-request", "--uri", "/readonly", cwd=tmp_path)
+    assert invalid.returncode == 4
+    assert "read-only header" in invalid.stderr and "Via" in invalid.stderr
+    usage = run_cli("invoke", "no-colon-here", "--event-type", "viewer-request", cwd=tmp_path)
+    assert usage.returncode == 2
+
+
+def test_invoke_with_an_event_file_and_the_configured_function(tmp_path):
+    import json
+
+    event = run_cli("events", "origin-response", "--status", "404", cwd=tmp_path)
+    event_file = tmp_path / "event.json"
+    event_file.write_text(event.stdout)
+    result = run_cli(
+        "invoke", "--config", str(REPO / "config.example.toml"), "--function", "cache_control",
+        "--event-type", "origin-response", "--event", str(event_file), cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    assert response["status"] == "404"
+    assert "cache-control" not in response["headers"]  # errors keep CloudFront's error caching
+    mismatch = run_cli("invoke", f"{REPO}/hooks/rewrite.py:handler", "--event-type", "viewer-request", "--event", str(event_file), cwd=tmp_path)
+    assert mismatch.returncode == 2
+    assert "eventType" in mismatch.stderr

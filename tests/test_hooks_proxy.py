@@ -252,3 +252,55 @@ def test_function_output_reaches_the_log_with_request_ids(origin, proxy_factory,
     assert "hello from the hook" in err
     assert "START RequestId:" in err and "REPORT RequestId:" in err
     assert r.headers["x-amz-cf-id"] in err
+
+
+MISBEHAVE = HOOKMODS / "misbehave.py"
+BEHAVE = HOOKMODS / "behave.py"
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("handler", "settings", "status", "result", "log_fragment"),
+    [
+        (f"{MISBEHAVE}:sleep", "timeout_s = 0.5", 503, "LambdaExecutionError", "Task timed out after 0.50 seconds"),
+        (f"{MISBEHAVE}:exit3", "", 503, "LambdaExecutionError", "Runtime exited"),
+        (f"{MISBEHAVE}:segfault", "", 503, "LambdaExecutionError", "signal"),
+        (f"{MISBEHAVE}:allocate_hold", "", 503, "LambdaExecutionError", "memory"),
+        (f"{MISBEHAVE}:return_bytes", "", 503, "LambdaExecutionError", "MarshalError"),
+        (f"{BEHAVE}:return_list", "", 502, "LambdaValidationError", "The JSON output must be an object type"),
+        (f"{BEHAVE}:return_none", "", 502, "LambdaValidationError", "The JSON output must be an object type"),
+    ],
+)
+def test_broken_functions_fail_as_cloudfront_and_the_proxy_carries_on(
+    origin, proxy_factory, client, capfd, handler, settings, status, result, log_fragment
+):
+    config = f"""
+[origins.app]
+url = "{origin.url}"
+
+[functions.broken]
+handler = "{handler}"
+{settings}
+
+[[behaviors]]
+path_pattern = "/broken/*"
+origin = "app"
+viewer_request = "broken"
+
+[default_behavior]
+origin = "app"
+"""
+    proxy = proxy_factory(config)
+    r = client.get(proxy.url + "/broken/x")
+    assert r.status_code == status
+    assert r.headers["x-cache"] == f"{result} from cloudfront"
+    assert r.headers["server"] == "CloudFront"
+    assert f"Request ID: {r.headers['x-amz-cf-id']}" in r.text
+    assert log_fragment in capfd.readouterr().err
+    assert origin.count("/broken/x") == 0
+    # The proxy keeps serving, and the function's worker is replaced for the next request.
+    assert client.get(proxy.url + "/other").status_code == 200
+    again = client.get(proxy.url + "/broken/y")
+    assert again.status_code == status
