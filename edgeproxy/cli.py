@@ -11,7 +11,12 @@ import os
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from edgeproxy.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edgeproxy.config_types import Config
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -62,18 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     return run_events(args)
 
 
-def _load(path: Path | None):  # type: ignore[no-untyped-def]
+def _load(path: Path | None) -> "tuple[Path, Config] | None":
+    """The config (its warnings printed), or None after printing every problem (exit 2)."""
     from edgeproxy.config import find_config, load_config
 
-    source = find_config(path)
-    return source, load_config(source)
-
-
-def _report_config_error(exc: ConfigError) -> int:
-    print(f"edgeproxy: config has {len(exc.problems)} problem(s):", file=sys.stderr)
-    for problem in exc.problems:
-        print(f"  {problem}", file=sys.stderr)
-    return EXIT_USAGE
+    try:
+        source = find_config(path)
+        config = load_config(source)
+    except ConfigError as exc:
+        print(f"edgeproxy: config has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+    for warning in config.warnings:
+        print(f"edgeproxy: warning: {warning}", file=sys.stderr)
+    return source, config
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -84,13 +92,10 @@ def _serve(args: argparse.Namespace) -> int:
     from edgeproxy.app import ADMIN_PORT_ENV, CONFIG_ENV, create_app, uvicorn_options
     from edgeproxy.logs import log, setup_logging
 
-    try:
-        source, config = _load(args.config)
-    except ConfigError as exc:
-        return _report_config_error(exc)
-    except FileNotFoundError as exc:
-        print(f"edgeproxy: {exc}", file=sys.stderr)
+    loaded = _load(args.config)
+    if loaded is None:
         return EXIT_USAGE
+    source, config = loaded
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
     if args.workers < 1:
@@ -126,13 +131,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import asyncio
 
-    try:
-        source, config = _load(args.config)
-    except ConfigError as exc:
-        return _report_config_error(exc)
-    except FileNotFoundError as exc:
-        print(f"edgeproxy: {exc}", file=sys.stderr)
+    loaded = _load(args.config)
+    if loaded is None:
         return EXIT_USAGE
+    source, config = loaded
     problems: list[str] = []
     if config.functions:
         from edgeproxy.runtime import FunctionRuntime
