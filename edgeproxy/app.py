@@ -69,9 +69,14 @@ class EdgeApp:
     """The outer ASGI callable: HTTP goes to the proxy endpoint, lifespan to the Starlette shell."""
 
     def __init__(
-        self, config: Config, *, admin_port: int | None = None, clock: Callable[[], float] | None = None
+        self,
+        config: Config,
+        *,
+        admin_port: int | None = None,
+        clock: Callable[[], float] | None = None,
+        run_dir: Path | None = None,
     ) -> None:
-        self.services = Services(config)
+        self.services = Services(config, run_dir=run_dir)
         self._admin_port = admin_port
         self._clock = clock  # the cache's clock (time.time); tests pass a fake one to age objects
         self._proxy: ProxyEndpoint | None = None
@@ -162,8 +167,15 @@ def uvicorn_options() -> dict[str, Any]:
     }
 
 
-def create_app(config: Config, *, admin_port: int | None = None, clock: Callable[[], float] | None = None) -> EdgeApp:
-    return EdgeApp(config, admin_port=admin_port, clock=clock)
+def create_app(
+    config: Config,
+    *,
+    admin_port: int | None = None,
+    clock: Callable[[], float] | None = None,
+    run_dir: Path | None = None,
+) -> EdgeApp:
+    """The app for one server process; `run_dir` joins it to the others of `serve --workers N`."""
+    return EdgeApp(config, admin_port=admin_port, clock=clock, run_dir=run_dir)
 
 
 def create_app_from_env() -> EdgeApp:
