@@ -40,6 +40,9 @@ INIT_RETRY_AFTER_S = 1.0
 class PoolHost(Protocol):
     """What a pool tells the supervisor."""
 
+    def hand_over(self, pool: FunctionPool, worker: WorkerProcess) -> bool:
+        """Give an idle worker straight to a waiting invocation of `pool`; False if none waits."""
+
     def capacity_changed(self, pool: FunctionPool | None = None) -> None:
         """A worker of `pool` went idle, or (None) a slot was freed: someone waiting may proceed."""
 
@@ -83,8 +86,10 @@ class FunctionPool:
         return self.idle.pop() if self.idle else None
 
     def release(self, worker: WorkerProcess) -> None:
-        """An IDLE worker is free for the next invocation."""
+        """An IDLE worker is free for the next invocation: a waiting one of this function, or the pool."""
         worker.last_used = self._clock()
+        if self._host.hand_over(self, worker):
+            return
         self.idle.append(worker)
         self._host.capacity_changed(self)
 

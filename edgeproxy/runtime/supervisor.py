@@ -10,8 +10,12 @@ isolation"). Its policy, in the order an invocation meets it:
 4. **Scale out** while fewer than `max_workers` processes exist over all functions: spawn and
    Init a worker (a cold start; Init Duration goes on its first REPORT). At the cap, the least
    recently used idle worker of *another* function is retired to make room (preferring workers
-   above their function's provisioned count).
-5. Otherwise **wait** for a slot, at most the invocation's own timeout, then throttle.
+   above their function's provisioned count) — at once when the asking function has no worker,
+   otherwise only one idle for `REBALANCE_IDLE_S`, so functions chained on one request do not
+   retire each other's warm workers in turn.
+5. Otherwise **wait** for a slot, at most the invocation's own timeout, then throttle. A worker
+   of the same function going idle is handed straight to the longest waiter (no newcomer can
+   take it first).
 
 Around that: `start()` brings every function's `provisioned_concurrency` workers up and through
 Init before traffic (their Init failures are logged, not raised — the proxy starts, the function's
@@ -44,7 +48,10 @@ from edgeproxy.runtime.stats import RuntimeStats
 from edgeproxy.types import INIT_TIMEOUT_S
 
 MAX_REAP_INTERVAL_S = 10.0
-MAX_REFILL_BACKOFF_S = 60.0  # provisioned workers of a broken function: retried at most this rarely
+MAX_REFILL_BACKOFF_S = 60.0
+# Under the global cap, a function that has workers of its own takes another function's idle
+# worker only once that one has been idle this long (one with none takes it at once).
+REBALANCE_IDLE_S = 1.0  # provisioned workers of a broken function: retried at most this rarely
 
 
 class _Detached:
@@ -185,19 +192,21 @@ class FunctionRuntime:
 
     # --- PoolHost --------------------------------------------------------------------------------
 
-    def capacity_changed(self, pool: FunctionPool | None = None) -> None:
-        """A worker of `pool` went idle (None: a process slot was freed): wake one waiting invocation.
+    def hand_over(self, pool: FunctionPool, worker: WorkerProcess) -> bool:
+        """A worker of `pool` went idle: give it straight to the longest-waiting invocation of
+        the same function (True), so no newcomer takes it first and the waiter never falls back
+        to retiring someone else's worker for a cold start of its own."""
+        for waiter in self._waiters:
+            if waiter.pool is pool and not waiter.future.done():
+                self._waiters.remove(waiter)
+                waiter.future.set_result(worker)
+                return True
+        return False
 
-        One of the same function goes first — it reuses the warm worker, where anyone else would
-        retire it for a cold start of their own; otherwise the longest-waiting one.
-        """
+    def capacity_changed(self, pool: FunctionPool | None = None) -> None:
+        """A worker of `pool` went idle and nobody of its function waits (None: a process slot
+        was freed): wake the longest-waiting invocation, which may retire it to make room."""
         waiters = self._waiters
-        if pool is not None:
-            for waiter in waiters:
-                if waiter.pool is pool and not waiter.future.done():
-                    waiters.remove(waiter)
-                    waiter.future.set_result(True)
-                    return
         while waiters:
             waiter = waiters.popleft()
             if not waiter.future.done():
@@ -250,24 +259,32 @@ class FunctionRuntime:
                     f"for {timeout_s:.2f} s; [runtime] max_workers)",
                     function=pool.name,
                 )
-            await self._wait_for_capacity(pool, remaining)
+            handed = await self._wait_for_capacity(pool, remaining)
+            if handed is not None:
+                return handed
 
-    async def _wait_for_capacity(self, pool: FunctionPool, remaining: float) -> None:
+    async def _wait_for_capacity(self, pool: FunctionPool, remaining: float) -> WorkerProcess | None:
+        """Wait for a worker of this function (handed over directly) or a free process slot."""
         loop = asyncio.get_running_loop()
         waiter = _Waiter(pool, loop.create_future())
         self._waiters.append(waiter)
         timer = loop.call_later(remaining, _expire, waiter.future)
         try:
-            await waiter.future
+            outcome = await waiter.future
         except asyncio.CancelledError:
             future = waiter.future
-            if future.done() and not future.cancelled() and future.result():
-                self.capacity_changed()  # pass the wake-up on: this invocation will not use it
+            if future.done() and not future.cancelled():
+                given = future.result()
+                if isinstance(given, WorkerProcess):
+                    pool.release(given)  # hand the warm worker to the next in line
+                elif given:
+                    self.capacity_changed()  # pass the wake-up on: this invocation will not use it
             raise
         finally:
             timer.cancel()
             if waiter in self._waiters:  # not popped by a wake-up (expired or cancelled)
                 self._waiters.remove(waiter)
+        return outcome if isinstance(outcome, WorkerProcess) else None
 
     def _retire_lru_idle(self, *, besides: FunctionPool) -> None:
         """Make room under the global cap: retire the least recently used idle worker of another function.
@@ -277,11 +294,17 @@ class FunctionRuntime:
         """
         best: WorkerProcess | None = None
         best_key: tuple[bool, float] | None = None
+        now = self._clock()
         for pool in self._pools.values():
             if pool is besides or not pool.idle:
                 continue
             provisioned_only = len(pool.workers) <= pool.config.provisioned_concurrency
             candidate = pool.idle[0]  # the oldest
+            if besides.workers and now - candidate.last_used < REBALANCE_IDLE_S:
+                # The asking function has workers of its own to wait for, and this one was busy
+                # a moment ago: retiring it would only move the cold start over there (functions
+                # chained on one request would retire each other's workers forever).
+                continue
             key = (provisioned_only, candidate.last_used)
             if best_key is None or key < best_key:
                 best, best_key = candidate, key
@@ -369,9 +392,9 @@ class _Waiter:
     """An invocation waiting for a process slot under the global cap; woken with True (go) or False (time's up)."""
 
     pool: FunctionPool
-    future: asyncio.Future[bool]
+    future: asyncio.Future[WorkerProcess | bool]  # a warm worker handed over, True (room to start one) or False
 
 
-def _expire(waiter: asyncio.Future[bool]) -> None:
+def _expire(waiter: asyncio.Future[WorkerProcess | bool]) -> None:
     if not waiter.done():
         waiter.set_result(False)
