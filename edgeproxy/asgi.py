@@ -78,11 +78,17 @@ async def write_response(response: EdgeResponse, send: Send, receive: Receive, *
         await send({"type": "http.response.body", "body": b"" if head else (response.body or b"")})
         return
     gone = asyncio.Event()
-    watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
+    watcher: asyncio.Future[None] | None = None
     try:
         await send(start)
+        chunks = 0
         async for chunk in stream:
-            if gone.is_set():
+            chunks += 1
+            if chunks == 2:
+                # Watch for the viewer going away only once the body takes more than one
+                # chunk (a task per response costs ~25 µs; a one-chunk body is sent at once).
+                watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
+            elif gone.is_set():
                 log.info("viewer disconnected mid-response; origin transfer closed")
                 return
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -91,7 +97,8 @@ async def write_response(response: EdgeResponse, send: Send, receive: Receive, *
         log.warning("%s; viewer connection aborted", exc)
         raise
     finally:
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
         response.release()
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:

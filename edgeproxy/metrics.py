@@ -6,6 +6,7 @@ request. Function metrics come from the runtime's own stats; cache metrics from 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -29,12 +30,7 @@ class Metrics:
         self.requests[(result.value, f"{status // 100}xx")] += 1
         self.duration_sum += seconds
         self.duration_count += 1
-        buckets = self.duration_buckets
-        for i, bound in enumerate(DURATION_BUCKETS):
-            if seconds <= bound:
-                buckets[i] += 1
-                return
-        buckets[-1] += 1
+        self.duration_buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
 
     def hook_error(self, error: HookError) -> None:
         self.hook_errors[(error.function or "", getattr(error, "kind", "error"))] += 1

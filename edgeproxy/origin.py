@@ -17,6 +17,7 @@ What this module guarantees:
 from __future__ import annotations
 
 import asyncio
+import functools
 import mimetypes
 import os
 from collections.abc import AsyncIterator
@@ -106,11 +107,7 @@ class OriginClient:
                     headers.append(("content-length", str(len(data))))
             else:
                 data = body.chunks()
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=origin.connect_timeout_s,
-            sock_read=origin.read_timeout_s,
-        )
+        timeout = _timeout(origin.connect_timeout_s, origin.read_timeout_s)
         attempts = origin.connection_attempts if request.method in _RETRYABLE_METHODS else 1
         session = self._session(origin.keepalive_timeout_s)
         last_error: Exception | None = None
@@ -167,6 +164,12 @@ class OriginClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(connect_s: float, read_s: float) -> aiohttp.ClientTimeout:
+    """Per-attempt timeouts: connect, and each read (first byte, then every gap); no total."""
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect_s, sock_read=read_s)
 
 
 def _describe(exc: BaseException) -> str:
