@@ -36,11 +36,13 @@ def set_function_log_dir(folder: Path | None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
 
-def function_log(function: str, request_id: str, line: str) -> None:
-    """One line of a function's log (START/END/REPORT, a print, a logging record, an error)."""
-    tagged = f"[{function}] {request_id} {line}" if request_id else f"[{function}] {line}"
+def function_log(function: str, request_id: str, *lines: str) -> None:
+    """Lines of a function's log (START/END/REPORT, prints, logging records, errors), written
+    to stderr in one call: an invocation's END and REPORT cost one write, not two."""
+    prefix = f"[{function}] {request_id} " if request_id else f"[{function}] "
+    text = "".join(prefix + line + "\n" for line in lines)
     try:
-        sys.stderr.write(tagged + "\n")
+        sys.stderr.write(text)
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
@@ -50,4 +52,4 @@ def function_log(function: str, request_id: str, line: str) -> None:
             if fh is None:
                 fh = open(_function_log_dir / f"{function}.log", "a", buffering=1, encoding="utf-8")
                 _files[function] = fh
-            fh.write(line + "\n")  # type: ignore[attr-defined]
+            fh.write("".join(line + "\n" for line in lines))  # type: ignore[attr-defined]

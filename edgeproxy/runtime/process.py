@@ -480,8 +480,7 @@ class WorkerProcess:
         request_id, aws_id = self._request_id, self._aws_request_id
         function_log = logs.function_log
         name = self.spec.function
-        function_log(name, request_id, loglines.end_line(aws_id))
-        function_log(name, request_id, self._report(elapsed_ms))
+        function_log(name, request_id, loglines.end_line(aws_id), self._report(elapsed_ms))
         for line in lines or ():
             function_log(name, request_id, line)
         self._settle(kind, elapsed_ms, error=error)
@@ -497,14 +496,12 @@ class WorkerProcess:
         name, request_id, aws_id = self.spec.function, self._request_id, self._aws_request_id
         function_log = logs.function_log
         if isinstance(message, InvokeResult):
-            function_log(name, request_id, loglines.end_line(aws_id))
-            function_log(name, request_id, self._report(message.duration_ms))
+            function_log(name, request_id, loglines.end_line(aws_id), self._report(message.duration_ms))
             self._settle(None, message.duration_ms, value=message.value, keep=True)
             return
         for line in loglines.error_lines(message.error_type, message.message, message.stack):
             function_log(name, request_id, line)
-        function_log(name, request_id, loglines.end_line(aws_id))
-        function_log(name, request_id, self._report(message.duration_ms))
+        function_log(name, request_id, loglines.end_line(aws_id), self._report(message.duration_ms))
         text = f"{message.error_type}: {message.message}" if message.message else message.error_type
         if message.error_type == "MemoryError":
             # The interpreter ran out of memory: its state is suspect, so it is replaced.
