@@ -40,8 +40,8 @@ class LogRecorder:
 
     records: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def __call__(self, function: str, request_id: str, line: str) -> None:
-        self.records.append((function, request_id, line))
+    def __call__(self, function: str, request_id: str, *lines: str) -> None:
+        self.records.extend((function, request_id, line) for line in lines)
 
     def lines(self, request_id: str | None = None) -> list[str]:
         return [line for _, rid, line in self.records if request_id is None or rid == request_id]
