@@ -38,11 +38,50 @@ from edgeproxy.routing import Route
 # Bodies above this are compressed in a worker thread, off the event loop.
 _COMPRESS_INLINE_BYTES = 256 * 1024
 
+# Cache policies whose Gzip/Brotli settings are off (CloudFront's managed values): with them
+# CloudFront neither compresses nor keys on Accept-Encoding, whatever the behavior says
+# (ServingCompressedFiles: the cache policy must enable them). User policies cannot turn
+# them off: `compress` is a behavior setting here.
+_NO_ACCEPT_ENCODING_POLICIES = frozenset({"Managed-CachingOptimizedForUncompressedObjects"})
+
+
+def compresses(route: Route) -> bool:
+    """Whether this behavior compresses at the edge (and keys on normalised Accept-Encoding)."""
+    return route.behavior.compress and route.cache_policy.name not in _NO_ACCEPT_ENCODING_POLICIES
+
+
+class InflightBytes:
+    """Bytes held for the cache by responses still arriving: a fill's copy of the body it
+    relays, a body read whole to cut a Range or to compress.
+
+    Capped at `max_bytes`: whatever the load (any number of concurrent misses of large
+    objects), the cache holds at most `max_bytes` stored plus `max_bytes` in flight. A response
+    that would go over streams on to its viewer and is not stored.
+    """
+
+    __slots__ = ("limit", "used", "peak")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.peak = 0
+
+    def take(self, n: int) -> bool:
+        if self.used + n > self.limit:
+            return False
+        self.used += n
+        self.peak = max(self.peak, self.used)
+        return True
+
+    def give(self, n: int) -> None:
+        self.used -= n
+
 
 class HttpCache:
     def __init__(self, config: CacheConfig, *, timer: Callable[[], float] = time.time) -> None:
         self.responses = ResponseCache(config.max_bytes, config.max_object_bytes, timer=timer)
         self.max_object_bytes = config.max_object_bytes
+        self.inflight = InflightBytes(config.max_bytes)
 
     def now(self) -> float:
         return self.responses.now()
@@ -57,7 +96,7 @@ class HttpCache:
             request.querystring,
             request.headers,
             route.cache_policy,
-            compress=route.behavior.compress,
+            compress=compresses(route),
             http_version=request.http_version,
         )
 
@@ -98,7 +137,7 @@ class HttpCache:
     @staticmethod
     def encoding_for(route: Route, key: CacheKey, request: EdgeRequest, response: EdgeResponse, length: int | None = None) -> str | None:
         """"br"/"gzip" when the behavior compresses and CloudFront would compress this one."""
-        if not route.behavior.compress or not key.accept_encoding:
+        if not compresses(route) or not key.accept_encoding:
             return None
         return choose_encoding(key.accept_encoding, request.http_version, response.status, response.headers, length)
 
@@ -119,8 +158,9 @@ class HttpCache:
         *,
         generated: bool,
         encoding: str | None = None,
-    ) -> StoredResponse | None:
-        """Compress when CloudFront would, store; the stored object, or None if refused."""
+    ) -> tuple[StoredResponse, bool]:
+        """Compress when CloudFront would, and store: the object as it is served, and whether
+        the store kept it (it refuses objects over max_object_bytes once headers count)."""
         if encoding is None and decision.method != "HEAD":
             encoding = self.encoding_for(route, key, request, response, len(body))
             if encoding is not None:
@@ -129,7 +169,7 @@ class HttpCache:
                 else:
                     body = compress_body(body, encoding)
         stored = build_stored(decision, body, reason=response.reason, encoding=encoding, generated_by_lambda=generated)
-        return stored if self.put(key, request, stored) else None
+        return stored, self.put(key, request, stored)
 
     def store_now(
         self, key: CacheKey, request: EdgeRequest, response: EdgeResponse, body: bytes, decision: StoreDecision, *, generated: bool
@@ -166,7 +206,7 @@ class HttpCache:
             status, headers, body = ranged.status, list(ranged.headers), ranged.body
         if stored.vary is not None:
             headers = vary_for_viewer(headers, route.cache_policy, route.origin_request_policy)
-        if hit or stored.corrected_initial_age > 0:
+        if hit or stored.age(now) >= 1:  # a miss shows Age only when the origin's copy was already old
             headers.append(("age", stored.age_header(now)))
         return EdgeResponse(status, headers, body=body, reason=stored.reason)
 

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from edgeproxy.cache import CacheKey, StoredResponse, conditional_request_headers
-from edgeproxy.caching import HttpCache
+from edgeproxy.caching import HttpCache, InflightBytes
 from edgeproxy.config_types import Config
 from edgeproxy.errors import EdgeProxyError, HookError, OriginError
 from edgeproxy.events import EventConfig, RequestUpdate
@@ -46,31 +46,184 @@ class _Flight:
     """One leader's origin fetch for a cache key, which collapsed followers wait on.
 
     `settle` hands followers the stored object (or None: fetch your own) exactly once. When
-    the body streams to the leader, the tee settles it at the end (`handed_to_stream`).
+    the body streams to the leader, its `_FillStream` settles it at the end
+    (`handed_to_stream`). `followers` counts the requests waiting right now: a leader whose
+    viewer leaves mid-body keeps reading the origin only for them (spec §10).
     """
 
-    __slots__ = ("_inflight", "_key", "future", "handed_to_stream")
+    __slots__ = ("_inflight", "_key", "future", "handed_to_stream", "followers")
 
-    def __init__(self, inflight: dict[str, asyncio.Future[StoredResponse | None]], key: str, collapse: bool) -> None:
+    def __init__(self, inflight: dict[str, _Flight], key: str, collapse: bool) -> None:
         self._inflight = inflight
         self._key = key
         self.handed_to_stream = False
+        self.followers = 0
         self.future: asyncio.Future[StoredResponse | None] | None = None
         if collapse:
             self.future = asyncio.get_running_loop().create_future()
-            inflight[key] = self.future
+            inflight[key] = self
 
     @property
     def waiting(self) -> bool:
-        """Followers may be waiting (collapsing on, not settled yet)."""
-        return self.future is not None and not self.future.done()
+        """Followers are waiting for this fetch (and it has not settled yet)."""
+        return self.followers > 0 and self.future is not None and not self.future.done()
+
+    async def join(self) -> StoredResponse | None:
+        """As a follower: the leader's stored object, or None (fetch your own)."""
+        assert self.future is not None
+        self.followers += 1
+        try:
+            return await asyncio.shield(self.future)
+        finally:
+            self.followers -= 1
 
     def settle(self, value: StoredResponse | None) -> None:
         future = self.future
         if future is not None and not future.done():
             future.set_result(value)
-            if self._inflight.get(self._key) is future:
+            if self._inflight.get(self._key) is self:
                 del self._inflight[self._key]
+
+
+class _FillStream:
+    """A leader's origin body on its way to its viewer and into the cache.
+
+    It is the response's `stream`, and its `viewer_gone` is the response's `close`, so every
+    way a body can end settles the flight exactly once:
+
+    - read to the end (by the viewer, or by `_discard_body` when a hook replaced the body):
+      the complete body is stored and followers get the stored object;
+    - over `max_object_bytes`: streamed on, not stored; followers fetch their own at once;
+    - the origin fails mid-body: nothing stored, the error goes on (the viewer connection is
+      aborted), followers fetch their own;
+    - released before the end (the viewer went away, a HEAD, an error page took its place):
+      with followers waiting, the rest is read in the background so they still get the
+      object; without, nothing is stored (responses to cancelled requests are not cached,
+      spec §10) and the origin connection is closed.
+    """
+
+    __slots__ = (
+        "_source", "_close", "_limit", "_budget", "_on_complete", "_flight", "_request_id", "_background",
+        "_parts", "_held", "_state", "__weakref__",
+    )
+
+    def __init__(
+        self,
+        source: AsyncIterator[bytes],
+        close: Callable[[], None] | None,
+        limit: int,
+        budget: InflightBytes,
+        on_complete: Callable[[bytes], None],
+        flight: _Flight,
+        request_id: str,
+        background: set[asyncio.Task[None]],
+    ) -> None:
+        self._source: AsyncIterator[bytes] | None = source
+        self._close = close
+        self._limit = limit
+        self._budget = budget
+        self._on_complete: Callable[[bytes], None] | None = on_complete
+        self._flight: _Flight | None = flight
+        self._request_id = request_id
+        self._background = background
+        self._parts: list[bytes] | None = []
+        self._held = 0  # bytes of `_parts`, taken from `budget`
+        self._state = "open"  # "open" -> "draining" -> "done", or "open" -> "done"
+
+    def __aiter__(self) -> _FillStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._state != "open" or self._source is None:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._source.__anext__()
+        except StopAsyncIteration:
+            self._finish(complete=True)
+            raise
+        except BaseException:
+            self._finish(complete=False)
+            raise
+        self._keep(chunk)
+        return chunk
+
+    def _keep(self, chunk: bytes) -> None:
+        if self._parts is None:
+            return
+        n = len(chunk)
+        if self._held + n > self._limit:
+            self._stop_keeping("body over max_object_bytes")
+        elif not self._budget.take(n):
+            self._stop_keeping("in-flight cache buffers full (max_bytes)")
+        else:
+            self._held += n
+            self._parts.append(chunk)
+
+    def _stop_keeping(self, why: str) -> None:
+        self._parts = None
+        self._budget.give(self._held)
+        self._held = 0
+        if self._flight is not None:
+            self._flight.settle(None)
+        log.info("request %s: %s; streamed through, not stored", self._request_id, why)
+
+    def _finish(self, *, complete: bool) -> None:
+        self._state = "done"
+        parts, self._parts = self._parts, None
+        self._budget.give(self._held)
+        self._held = 0
+        # Let go of the response (in `on_complete`) and the flight (whose result is the stored
+        # object): they reference this stream back, and such a cycle would keep an evicted body
+        # alive until the next full garbage collection — under load, hundreds of MB.
+        on_complete, flight = self._on_complete, self._flight
+        self._on_complete = self._flight = None
+        try:
+            if complete and parts is not None and on_complete is not None:
+                on_complete(b"".join(parts))  # stores, and settles the flight
+        finally:
+            if flight is not None:
+                flight.settle(None)  # no-op when stored; never leaves followers waiting
+
+    def viewer_gone(self) -> None:
+        """The response's `close`: nobody reads this stream any further."""
+        if self._state == "draining":
+            return
+        if self._state == "open":
+            if self._flight is not None and self._flight.waiting and self._parts is not None:
+                self._state = "draining"
+                task = asyncio.ensure_future(self._drain())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+                return
+            self._finish(complete=False)
+        self._close_origin()
+
+    async def aclose(self) -> None:
+        self.viewer_gone()
+
+    async def _drain(self) -> None:
+        complete = False
+        assert self._source is not None
+        try:
+            async for chunk in self._source:
+                self._keep(chunk)
+                if self._parts is None:
+                    break
+            else:
+                complete = True
+        except OriginError as exc:
+            log.warning("request %s: %s; nothing stored", self._request_id, exc)
+        finally:
+            self._finish(complete=complete)
+            self._close_origin()
+
+    def _close_origin(self) -> None:
+        close, self._close = self._close, None
+        self._source = None
+        if close is not None:
+            close()
+
+
 _VIEWER_CONDITIONALS = frozenset({"range", "if-range", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since"})
 
 
@@ -113,7 +266,7 @@ class Distribution:
         self._pop = config.server.pop
         self._domain = config.server.domain_name
         self._via = {v: via_value(v, self._domain) for v in ("1.0", "1.1", "2", "2.0", "3")}
-        self._inflight: dict[str, asyncio.Future[StoredResponse | None]] = {}  # by primary key
+        self._inflight: dict[str, _Flight] = {}  # by primary key
         self._background: set[asyncio.Task[None]] = set()
         self._tees: weakref.WeakSet[AsyncIterator[bytes]] = weakref.WeakSet()  # streams that fill the cache
 
@@ -229,10 +382,11 @@ class Distribution:
         if route.collapses:
             flight = self._inflight.get(key.primary)
             if flight is not None:
-                shared = await asyncio.shield(flight)
-                if shared is not None:
+                shared = await flight.join()
+                if shared is not None and cache.lookup(key, request) is shared:
                     return self._hit(shared, route, request)
-                # The leader's response was not shareable: fetch our own.
+                # The leader's response was not shareable, or is another Vary variant than
+                # this request's: fetch our own.
                 return await self._fill(route, request, key, stored, collapse=False)
         return await self._fill(route, request, key, stored, collapse=route.collapses)
 
@@ -297,38 +451,57 @@ class Distribution:
         if decision is None:
             if stored is not None:
                 cache.discard(key, request, stored)
+            if _wants_range(request, response):
+                return await self._range_from_origin(route, request, response)
             return Outcome(response, result)
         if response.body is not None:
-            new = await cache.store(key, route, request, response, response.body, decision, generated=fetched.generated)
-            if new is None:
-                return Outcome(response, result)
-            settle(new)
+            new, kept = await cache.store(key, route, request, response, response.body, decision, generated=fetched.generated)
+            if kept:
+                settle(new)
             return Outcome(cache.serve(new, route, request, hit=fetched.refreshed), result)
         limit = cache.max_object_bytes
         declared = _content_length(response)
         if declared is not None and declared > limit:
+            if _wants_range(request, response):
+                return await self._range_from_origin(route, request, response)
             return Outcome(response, result)  # streams through uncached
         if request.method == "HEAD" or cache.needs_whole_body(route, key, request, response):
             # A Range to cut or a body to compress: the whole object first.
-            body = await _read_bounded(response, limit)
+            body = await _read_bounded(response, limit, cache.inflight)
             if body is None:
-                log.info("request %s: response over max_object_bytes; not stored", request.request_id)
+                log.info("request %s: response over max_object_bytes (or in-flight buffers full); not stored", request.request_id)
+                if _wants_range(request, response):
+                    return await self._range_from_origin(route, request, response)
                 return Outcome(response, result)
-            new = await cache.store(key, route, request, response, body, decision, generated=fetched.generated)
-            if new is None:
-                response.body, response.stream = body, None
-                return Outcome(response, result)
-            settle(new)
-            return Outcome(cache.serve(new, route, request, hit=False), result)
+            try:
+                new, kept = await cache.store(key, route, request, response, body, decision, generated=fetched.generated)
+            finally:
+                cache.inflight.give(len(body))
+            if kept:
+                settle(new)
+            return Outcome(cache.serve(new, route, request, hit=False), result)  # the Range cut, compressed
 
         def on_complete(body: bytes) -> None:
             settle(cache.store_now(key, request, response, body, decision, generated=fetched.generated))
 
-        flight.handed_to_stream = True  # the tee settles the flight when the body ends
+        flight.handed_to_stream = True  # the stream settles the flight when the body ends
         assert response.stream is not None
-        response.stream = tee = self._tee(response.stream, limit, on_complete, flight, request.request_id)
+        tee = self._tee(response, limit, on_complete, flight, request.request_id)
+        response.stream, response.close = tee, tee.viewer_gone
         self._tees.add(tee)
         return Outcome(response, result)
+
+    async def _range_from_origin(self, route: Route, request: EdgeRequest, whole: EdgeResponse) -> Outcome:
+        """A Range the cache cannot answer — the whole object turned out not storable, or over
+        `max_object_bytes` — goes to the origin as the viewer sent it (issue 4, decided
+        details). The origin stages run again for this second fetch."""
+        whole.release()
+        log.info("request %s: object not storable; Range sent to the origin", request.request_id)
+        fetched = await self._fetch(route, request, revalidate=None, full_object=False)
+        response = fetched.response
+        if fetched.generated:
+            return Outcome(response, CacheResult.LAMBDA_GENERATED)
+        return Outcome(response, CacheResult.ERROR if response.status >= 400 else CacheResult.MISS)
 
     def _keep_stale(self, route: Route, request: EdgeRequest, key: CacheKey, stored: StoredResponse) -> StoredResponse:
         """CloudFront keeps serving the expired object for the error-caching TTL (spec §7)."""
@@ -336,67 +509,20 @@ class Distribution:
         self.cache.put(key, request, extended)
         return extended
 
-    async def _tee(
+    def _tee(
         self,
-        source: AsyncIterator[bytes],
+        response: EdgeResponse,
         limit: int,
         on_complete: Callable[[bytes], None],
-        flight: "_Flight",
+        flight: _Flight,
         request_id: str,
-    ) -> AsyncIterator[bytes]:
-        """Relay the origin body to the leader while buffering it for the cache.
-
-        Only a complete body is stored. If the leader's viewer goes away while followers wait,
-        the rest is drained in the background so they still get the object; otherwise a
-        cancelled response is not stored (spec §10).
-        """
-        settle = flight.settle
-        parts: list[bytes] | None = []
-        size = 0
-        completed = False
-        try:
-            async for chunk in source:
-                if parts is not None:
-                    size += len(chunk)
-                    if size > limit:
-                        parts = None
-                        settle(None)
-                        log.info("request %s: body over max_object_bytes; streamed through, not stored", request_id)
-                    else:
-                        parts.append(chunk)
-                yield chunk
-            completed = True
-        finally:
-            if completed and parts is not None:
-                on_complete(b"".join(parts))
-            elif not completed and parts is not None and flight.waiting:
-                task = asyncio.ensure_future(self._drain(source, parts, size, limit, on_complete, settle))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
-            else:
-                settle(None)
-
-    @staticmethod
-    async def _drain(
-        source: AsyncIterator[bytes],
-        parts: list[bytes],
-        size: int,
-        limit: int,
-        on_complete: Callable[[bytes], None],
-        settle: Callable[[StoredResponse | None], None],
-    ) -> None:
-        try:
-            async for chunk in source:
-                size += len(chunk)
-                if size > limit:
-                    settle(None)
-                    return
-                parts.append(chunk)
-        except OriginError as exc:
-            log.warning("%s; nothing stored", exc)
-            settle(None)
-            return
-        on_complete(b"".join(parts))
+    ) -> _FillStream:
+        """Relay the origin body to the leader while buffering it for the cache (`_FillStream`:
+        only a complete body is stored; a leader leaving mid-body is drained for followers)."""
+        assert response.stream is not None
+        return _FillStream(
+            response.stream, response.close, limit, self.cache.inflight, on_complete, flight, request_id, self._background
+        )
 
     def _revalidate_in_background(self, route: Route, request: EdgeRequest, key: CacheKey, stored: StoredResponse) -> None:
         """stale-while-revalidate: answer now, refresh once (collapsed with any other refresh)."""
@@ -544,7 +670,7 @@ class Distribution:
             outcome.viewer_response = False
             return outcome
         page_request = EdgeRequest(
-            method="GET", uri=custom.page, querystring="", headers=[(k, v) for k, v in request.headers if k not in ("range", "if-range", "if-none-match", "if-modified-since")],
+            method="GET", uri=custom.page, querystring="", headers=[(k, v) for k, v in request.headers if k not in _VIEWER_CONDITIONALS],
             client_ip=request.client_ip, http_version=request.http_version, body=_NO_BODY, request_id=request.request_id,
         )
         page_route = self.router.match(custom.page)
@@ -557,10 +683,10 @@ class Distribution:
             log.warning("request %s: custom error page %s failed: %s", request.request_id, custom.page, exc)
             return outcome
         if page.response.status >= 400:
-            page.response.release()
+            self._discard_body(page.response)
             log.warning("request %s: custom error page %s answered %s; original error returned", request.request_id, custom.page, page.response.status)
             return outcome
-        outcome.response.release()
+        self._discard_body(outcome.response)  # a streamed error is still read (and stored)
         keep = ("content-type", "content-length", "last-modified", "etag", "content-encoding", "date", "server")
         page.response.headers = [(k, v) for k, v in page.response.headers if k in keep]
         page.response.status = status
@@ -592,25 +718,39 @@ def _content_length(response: EdgeResponse) -> int | None:
         return None
 
 
-async def _read_bounded(response: EdgeResponse, limit: int) -> bytes | None:
-    """The whole body if it fits in `limit`; None (and the stream left mid-way) if it does not."""
+async def _read_bounded(response: EdgeResponse, limit: int, budget: InflightBytes) -> bytes | None:
+    """The whole body if it fits in `limit` and in the in-flight `budget` (the caller gives
+    its length back); None (the stream left mid-way, nothing taken) if it does not."""
     assert response.stream is not None
     parts: list[bytes] = []
     size = 0
     stream = response.stream
-    async for chunk in stream:
-        size += len(chunk)
-        parts.append(chunk)
-        if size > limit:
-            async def rest(first: list[bytes] = parts) -> AsyncIterator[bytes]:
-                for part in first:
-                    yield part
-                async for more in stream:
-                    yield more
-            response.stream = rest()
-            return None
+    try:
+        async for chunk in stream:
+            parts.append(chunk)
+            if size + len(chunk) > limit or not budget.take(len(chunk)):
+                budget.give(size)
+                size = 0
+
+                async def rest(first: list[bytes] = parts) -> AsyncIterator[bytes]:
+                    for part in first:
+                        yield part
+                    async for more in stream:
+                        yield more
+
+                response.stream = rest()
+                return None
+            size += len(chunk)
+    except BaseException:
+        budget.give(size)  # cut off mid-body (or cancelled): nothing held any more
+        raise
     response.release()
     return b"".join(parts)
+
+
+def _wants_range(request: EdgeRequest, response: EdgeResponse) -> bool:
+    """The viewer asked for a Range of what the origin answered in full (200)."""
+    return response.status == 200 and request.method == "GET" and any(k == "range" for k, _ in request.headers)
 
 
 async def _exhaust(stream: AsyncIterator[bytes]) -> None:

@@ -84,6 +84,7 @@ def render_metrics(services: "Services") -> str:
             ("edgeproxy_cache_refused_total", "counter", stats.refused, "Objects too large to store."),
             ("edgeproxy_cache_lookups_hit_total", "counter", stats.hits, "Lookups that found an object (fresh or not)."),
             ("edgeproxy_cache_lookups_miss_total", "counter", stats.misses, "Lookups that found nothing."),
+            ("edgeproxy_cache_inflight_bytes", "gauge", cache.inflight.used, "Bytes buffered for the cache by responses still arriving (at most max_bytes)."),
         ):
             out.family(name, kind, help_text)
             out.sample(name, value)

@@ -112,7 +112,13 @@ class StoredResponse:
         serving an expired object when the origin answers 5xx or does not answer (spec §7) —
         unless must-revalidate / proxy-revalidate / s-maxage forbid serving stale
         (RFC 9111 §4.2.4; CloudFront's docs are silent on these directives).
+
+        A stored *error* (a cached 404 or 5xx) is never kept in place of the origin's new
+        answer: serving an old error instead of a current one helps nobody, and would hide
+        a changed error from the viewer for another error-caching TTL.
         """
+        if self.status >= 400:
+            return False
         if self.stale_if_error is not None:
             return self.staleness(now) <= self.stale_if_error
         return not self.must_revalidate
