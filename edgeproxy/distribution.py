@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from edgeproxy.cache import CacheKey, StoredResponse, conditional_request_headers
-from edgeproxy.caching import HttpCache, InflightBytes
+from edgeproxy.caching import HttpCache, InflightBytes, compresses
 from edgeproxy.config_types import Config
 from edgeproxy.errors import EdgeProxyError, HookError, OriginError
 from edgeproxy.events import EventConfig, RequestUpdate
@@ -590,7 +590,7 @@ class Distribution:
         revalidate: StoredResponse | None,
         full_object: bool,
     ) -> Fetched:
-        compress = route.behavior.compress
+        compress = compresses(route)
         headers = origin_request_headers(
             request,
             origin,

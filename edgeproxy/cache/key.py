@@ -24,6 +24,7 @@ CloudFront's rules, as documented (controlling-the-cache-key, QueryStringParamet
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -210,6 +211,7 @@ def key_header_selection(policy: CachePolicyConfig) -> Selection:
     return Selection("whitelist", frozenset(h.lower() for h in policy.headers))
 
 
+@functools.lru_cache(maxsize=256)  # policies are frozen and few: computed once, not per request
 def forwarding(policy: CachePolicyConfig, orp: OriginRequestPolicyConfig | None) -> Forwarding:
     """The union of `policy` (the key) and `orp` (None = edgeproxy's default policy)."""
     request_policy = DEFAULT_ORIGIN_REQUEST_POLICY if orp is None else orp
@@ -346,21 +348,23 @@ def cache_key(
     compressed objects: their Accept-Encoding is dropped, as CloudFront does."""
     cls = method_class(method)
     query = select_query(querystring, (policy.query_strings,))
-    key_headers = []
-    for name in sorted({h.lower() for h in policy.headers}):
-        values = [v for k, v in headers if k == name]
-        if values:
-            key_headers.append([name, ", ".join(values)])
-    cookies = select_cookies(headers, (policy.cookies,))
+    # Parts are joined with control characters, which no request line, header value or
+    # cookie may carry (servers reject them; validation rejects them from functions): the
+    # key is unambiguous without the cost of serialising a structure on every request.
+    parts = [cls, uri, query]
+    if policy.headers:
+        for name in sorted({h.lower() for h in policy.headers}):
+            values = [v for k, v in headers if k == name]
+            if values:
+                parts.append(f"h\x01{name}\x01{', '.join(values)}")
+    if policy.cookies.mode != "none":
+        cookies = select_cookies(headers, (policy.cookies,))
+        if cookies is not None:
+            parts.append(f"c\x01{cookies}")
     ae = normalise_accept_encoding(_accept_encoding(headers)) if compress and not _is_http10(http_version) else ""
-    parts: list[object] = [cls, uri, query]
-    if key_headers:
-        parts.append(["h", key_headers])
-    if cookies is not None:
-        parts.append(["c", cookies])
     if ae:
-        parts.append(["ae", ae])
-    primary = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+        parts.append(f"ae\x01{ae}")
+    primary = "\x00".join(parts)
     path = f"{uri}?{query}" if query else uri
     return CacheKey(primary=primary, path=path, method_class=cls, accept_encoding=ae, compress=compress)
 
