@@ -206,7 +206,7 @@ async def _invoke(
             apply_response_result(stage, event, result, response)
     except HookInvalidResult as exc:
         print(f"ERROR Validation error: {exc.message}", file=sys.stderr)
-        print(f"edgeproxy: the result failed validation → 502 LambdaValidationError", file=sys.stderr)
+        print("edgeproxy: the result failed validation → 502 LambdaValidationError", file=sys.stderr)
         sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
         return 4
     sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")

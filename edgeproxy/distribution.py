@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from edgeproxy.cache import CacheKey, StoredResponse, conditional_request_headers
 from edgeproxy.caching import HttpCache, InflightBytes, compresses
+from edgeproxy.collapse import FillStream, Flight
 from edgeproxy.config_types import Config
 from edgeproxy.errors import EdgeProxyError, HookError, OriginError
 from edgeproxy.events import EventConfig, RequestUpdate
@@ -31,7 +32,7 @@ from edgeproxy.forwarding import finish_origin_headers, origin_query_string, ori
 from edgeproxy.logs import log
 from edgeproxy.metrics import Metrics
 from edgeproxy.models import CustomOrigin, EdgeRequest, EdgeResponse, RequestBody, S3Origin, header_value
-from edgeproxy.origin import OriginBodyError, OriginClient, OriginRequest
+from edgeproxy.origin import OriginClient, OriginRequest
 from edgeproxy.respond import error_response, finish_headers, new_request_id, page_response
 from edgeproxy.routing import Route, Router
 from edgeproxy.stages import StageRunner
@@ -40,188 +41,6 @@ from edgeproxy.types import CacheResult, Stage
 _FAILOVER_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _NO_BODY = RequestBody.of(b"")
-
-
-class _Flight:
-    """One leader's origin fetch for a cache key, which collapsed followers wait on.
-
-    `settle` hands followers the stored object (or None: fetch your own) exactly once. When
-    the body streams to the leader, its `_FillStream` settles it at the end
-    (`handed_to_stream`). `followers` counts the requests waiting right now: a leader whose
-    viewer leaves mid-body keeps reading the origin only for them (spec §10).
-    """
-
-    __slots__ = ("_inflight", "_key", "future", "handed_to_stream", "followers")
-
-    def __init__(self, inflight: dict[str, _Flight], key: str, collapse: bool) -> None:
-        self._inflight = inflight
-        self._key = key
-        self.handed_to_stream = False
-        self.followers = 0
-        self.future: asyncio.Future[StoredResponse | None] | None = None
-        if collapse:
-            self.future = asyncio.get_running_loop().create_future()
-            inflight[key] = self
-
-    @property
-    def waiting(self) -> bool:
-        """Followers are waiting for this fetch (and it has not settled yet)."""
-        return self.followers > 0 and self.future is not None and not self.future.done()
-
-    async def join(self) -> StoredResponse | None:
-        """As a follower: the leader's stored object, or None (fetch your own)."""
-        assert self.future is not None
-        self.followers += 1
-        try:
-            return await asyncio.shield(self.future)
-        finally:
-            self.followers -= 1
-
-    def settle(self, value: StoredResponse | None) -> None:
-        future = self.future
-        if future is not None and not future.done():
-            future.set_result(value)
-            if self._inflight.get(self._key) is self:
-                del self._inflight[self._key]
-
-
-class _FillStream:
-    """A leader's origin body on its way to its viewer and into the cache.
-
-    It is the response's `stream`, and its `viewer_gone` is the response's `close`, so every
-    way a body can end settles the flight exactly once:
-
-    - read to the end (by the viewer, or by `_discard_body` when a hook replaced the body):
-      the complete body is stored and followers get the stored object;
-    - over `max_object_bytes`: streamed on, not stored; followers fetch their own at once;
-    - the origin fails mid-body: nothing stored, the error goes on (the viewer connection is
-      aborted), followers fetch their own;
-    - released before the end (the viewer went away, a HEAD, an error page took its place):
-      with followers waiting, the rest is read in the background so they still get the
-      object; without, nothing is stored (responses to cancelled requests are not cached,
-      spec §10) and the origin connection is closed.
-    """
-
-    __slots__ = (
-        "_source", "_close", "_limit", "_budget", "_on_complete", "_flight", "_request_id", "_background",
-        "_parts", "_held", "_state", "__weakref__",
-    )
-
-    def __init__(
-        self,
-        source: AsyncIterator[bytes],
-        close: Callable[[], None] | None,
-        limit: int,
-        budget: InflightBytes,
-        on_complete: Callable[[bytes], None],
-        flight: _Flight,
-        request_id: str,
-        background: set[asyncio.Task[None]],
-    ) -> None:
-        self._source: AsyncIterator[bytes] | None = source
-        self._close = close
-        self._limit = limit
-        self._budget = budget
-        self._on_complete: Callable[[bytes], None] | None = on_complete
-        self._flight: _Flight | None = flight
-        self._request_id = request_id
-        self._background = background
-        self._parts: list[bytes] | None = []
-        self._held = 0  # bytes of `_parts`, taken from `budget`
-        self._state = "open"  # "open" -> "draining" -> "done", or "open" -> "done"
-
-    def __aiter__(self) -> _FillStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._state != "open" or self._source is None:
-            raise StopAsyncIteration
-        try:
-            chunk = await self._source.__anext__()
-        except StopAsyncIteration:
-            self._finish(complete=True)
-            raise
-        except BaseException:
-            self._finish(complete=False)
-            raise
-        self._keep(chunk)
-        return chunk
-
-    def _keep(self, chunk: bytes) -> None:
-        if self._parts is None:
-            return
-        n = len(chunk)
-        if self._held + n > self._limit:
-            self._stop_keeping("body over max_object_bytes")
-        elif not self._budget.take(n):
-            self._stop_keeping("in-flight cache buffers full (max_bytes)")
-        else:
-            self._held += n
-            self._parts.append(chunk)
-
-    def _stop_keeping(self, why: str) -> None:
-        self._parts = None
-        self._budget.give(self._held)
-        self._held = 0
-        if self._flight is not None:
-            self._flight.settle(None)
-        log.info("request %s: %s; streamed through, not stored", self._request_id, why)
-
-    def _finish(self, *, complete: bool) -> None:
-        self._state = "done"
-        parts, self._parts = self._parts, None
-        self._budget.give(self._held)
-        self._held = 0
-        # Let go of the response (in `on_complete`) and the flight (whose result is the stored
-        # object): they reference this stream back, and such a cycle would keep an evicted body
-        # alive until the next full garbage collection — under load, hundreds of MB.
-        on_complete, flight = self._on_complete, self._flight
-        self._on_complete = self._flight = None
-        try:
-            if complete and parts is not None and on_complete is not None:
-                on_complete(b"".join(parts))  # stores, and settles the flight
-        finally:
-            if flight is not None:
-                flight.settle(None)  # no-op when stored; never leaves followers waiting
-
-    def viewer_gone(self) -> None:
-        """The response's `close`: nobody reads this stream any further."""
-        if self._state == "draining":
-            return
-        if self._state == "open":
-            if self._flight is not None and self._flight.waiting and self._parts is not None:
-                self._state = "draining"
-                task = asyncio.ensure_future(self._drain())
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
-                return
-            self._finish(complete=False)
-        self._close_origin()
-
-    async def aclose(self) -> None:
-        self.viewer_gone()
-
-    async def _drain(self) -> None:
-        complete = False
-        assert self._source is not None
-        try:
-            async for chunk in self._source:
-                self._keep(chunk)
-                if self._parts is None:
-                    break
-            else:
-                complete = True
-        except OriginError as exc:
-            log.warning("request %s: %s; nothing stored", self._request_id, exc)
-        finally:
-            self._finish(complete=complete)
-            self._close_origin()
-
-    def _close_origin(self) -> None:
-        close, self._close = self._close, None
-        self._source = None
-        if close is not None:
-            close()
 
 
 _VIEWER_CONDITIONALS = frozenset({"range", "if-range", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since"})
@@ -266,7 +85,7 @@ class Distribution:
         self._pop = config.server.pop
         self._domain = config.server.domain_name
         self._via = {v: via_value(v, self._domain) for v in ("1.0", "1.1", "2", "2.0", "3")}
-        self._inflight: dict[str, _Flight] = {}  # by primary key
+        self._inflight: dict[str, Flight] = {}  # by primary key
         self._background: set[asyncio.Task[None]] = set()
         self._tees: weakref.WeakSet[AsyncIterator[bytes]] = weakref.WeakSet()  # streams that fill the cache
 
@@ -294,10 +113,15 @@ class Distribution:
     async def _serve(self, route: Route, request: EdgeRequest) -> Outcome:
         behavior = route.behavior
         if request.method not in behavior.allowed_methods:
-            return self._refuse(request, f"method {request.method} is not allowed by behavior {behavior.path_pattern!r}")
+            return self._refuse(
+                request,
+                f"method {request.method} is not allowed by behavior {behavior.path_pattern!r}",
+                "This distribution is not configured to allow the HTTP request method that was used "
+                "for this request. The distribution supports only cachable requests.",
+            )
         if _has_body(request):
             if request.method in ("GET", "HEAD"):
-                return self._refuse(request, f"{request.method} request with a body")
+                return self._refuse(request, f"{request.method} request with a body", "Bad request.")
         else:
             request.body = _NO_BODY
         functions = route.functions
@@ -351,16 +175,19 @@ class Distribution:
         else:
             response.release()
 
-    def _refuse(self, request: EdgeRequest, why: str) -> Outcome:
+    @staticmethod
+    def _refuse(request: EdgeRequest, why: str, sentence: str) -> Outcome:
+        """CloudFront's 403 for a request it will not forward (method not allowed, GET body)."""
         log.info("request %s: 403: %s", request.request_id, why)
-        page = page_response(403, "This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests." if "method" in why else "Bad request.", request.request_id)
-        return Outcome(page, CacheResult.ERROR, viewer_response=False)
+        return Outcome(page_response(403, sentence, request.request_id), CacheResult.ERROR, viewer_response=False)
 
     @staticmethod
     def _applied(request: EdgeRequest, update: RequestUpdate) -> EdgeRequest:
+        """The request a hook returned; a replaced body (Include Body, `action: replace`) is
+        sent instead of the viewer's, with an exact Content-Length."""
         new = update.request
         if update.body is not None:
-            new.body.replace(update.body)
+            new.body = RequestBody.of(update.body)
         return new
 
     # -- 3: the cache ------------------------------------------------------------------------
@@ -398,7 +225,7 @@ class Distribution:
         self, route: Route, request: EdgeRequest, key: CacheKey, stored: StoredResponse | None, *, collapse: bool
     ) -> Outcome:
         """Fetch from the origin as the leader for `key`; collapsed followers wait on the result."""
-        flight = _Flight(self._inflight, key.primary, collapse)
+        flight = Flight(self._inflight, key.primary, collapse)
         try:
             return await self._fill_as_leader(route, request, key, stored, flight)
         finally:
@@ -411,7 +238,7 @@ class Distribution:
         request: EdgeRequest,
         key: CacheKey,
         stored: StoredResponse | None,
-        flight: "_Flight",
+        flight: "Flight",
     ) -> Outcome:
         cache = self.cache
         settle = flight.settle
@@ -514,13 +341,13 @@ class Distribution:
         response: EdgeResponse,
         limit: int,
         on_complete: Callable[[bytes], None],
-        flight: _Flight,
+        flight: Flight,
         request_id: str,
-    ) -> _FillStream:
-        """Relay the origin body to the leader while buffering it for the cache (`_FillStream`:
+    ) -> FillStream:
+        """Relay the origin body to the leader while buffering it for the cache (`FillStream`:
         only a complete body is stored; a leader leaving mid-body is drained for followers)."""
         assert response.stream is not None
-        return _FillStream(
+        return FillStream(
             response.stream, response.close, limit, self.cache.inflight, on_complete, flight, request_id, self._background
         )
 

@@ -118,18 +118,6 @@ class OriginTimeout(OriginError):
     sentence = "CloudFront attempted to establish a connection with the origin, but either the attempt failed or the origin closed the connection."
 
 
-_TITLES = {
-    400: "Bad request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Request Entity Too Large",
-    414: "Request-URI Too Large",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
 
 
 def error_sentence(error: EdgeProxyError) -> str:
@@ -141,7 +129,6 @@ def error_sentence(error: EdgeProxyError) -> str:
 
 def error_page(status: int, sentence: str, request_id: str) -> bytes:
     """CloudFront's HTML error page (observed shape, spec §4)."""
-    title = _TITLES.get(status, "ERROR")
     return (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" '
         '"http://www.w3.org/TR/html4/loose.dtd">\n'
@@ -155,6 +142,3 @@ def error_page(status: int, sentence: str, request_id: str) -> bytes:
         f"Request ID: {html.escape(request_id)}\n</PRE>\n<ADDRESS>\n</ADDRESS>\n</BODY></HTML>"
     ).encode("latin-1", "replace")
 
-
-def status_title(status: int) -> str:
-    return _TITLES.get(status, "")

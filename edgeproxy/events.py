@@ -88,7 +88,7 @@ class RequestUpdate:
 
     `body` is the replacement body (already truncated to the stage's limit, spec §10) when the
     function set `body.action = "replace"`, else None; the caller applies it with
-    `request.body.replace(body)` — this module changes nothing it was given.
+    a new `RequestBody.of(body)` — this module changes nothing it was given.
     """
 
     request: EdgeRequest

@@ -34,16 +34,16 @@ class RequestBody:
     """A viewer request body that streams once, with a peekable prefix for `include_body`.
 
     The prefix read for a hook (`read_prefix`) is kept and re-streamed ahead of the rest, so an
-    origin still receives the full original body after a read-only Include Body hook.
+    origin still receives the full original body after a read-only Include Body hook. A body a
+    hook replaced is simply another `RequestBody.of(data)`: nothing here is shared or mutated.
     """
 
-    __slots__ = ("_receive", "_prefix", "_done", "replaced", "_consumed")
+    __slots__ = ("_receive", "_prefix", "_done", "_consumed")
 
     def __init__(self, receive: Callable[[], Awaitable[dict]] | None, *, initial: bytes = b"", done: bool = False) -> None:
         self._receive = receive
         self._prefix = initial
         self._done = done or receive is None
-        self.replaced: bytes | None = None
         self._consumed = False
 
     @classmethod
@@ -76,19 +76,11 @@ class RequestBody:
             self._prefix += await self._pull()
         return self._prefix
 
-    def replace(self, data: bytes) -> None:
-        """A hook replaced the body: the original is no longer sent (it is drained, not read)."""
-        self.replaced = data
-
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body to send upstream: the replacement, or the prefix and then the rest."""
+        """The body to send upstream: the prefix already read, then the rest as it arrives."""
         if self._consumed:
             raise RuntimeError("request body already streamed")
         self._consumed = True
-        if self.replaced is not None:
-            if self.replaced:
-                yield self.replaced
-            return
         if self._prefix:
             yield self._prefix
         while not self._done:
@@ -97,11 +89,8 @@ class RequestBody:
                 yield chunk
 
     def known_length(self) -> int | None:
-        if self.replaced is not None:
-            return len(self.replaced)
-        if self._done:
-            return len(self._prefix)
-        return None
+        """The length when the whole body is in hand (replaced, or read to the end)."""
+        return len(self._prefix) if self._done else None
 
 
 class ClientDisconnected(Exception):

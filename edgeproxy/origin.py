@@ -101,7 +101,7 @@ class OriginClient:
         if body is not None:
             length = body.known_length()
             if length is not None:
-                data = await body.read_all() if body.replaced is None else body.replaced
+                data = await body.read_all()
                 headers = [(k, v) for k, v in headers if k not in ("content-length", "transfer-encoding")]
                 if data or request.method not in _IDEMPOTENT_NO_BODY:
                     headers.append(("content-length", str(len(data))))

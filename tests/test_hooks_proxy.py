@@ -304,3 +304,24 @@ origin = "app"
     assert client.get(proxy.url + "/other").status_code == 200
     again = client.get(proxy.url + "/broken/y")
     assert again.status_code == status
+
+
+def test_a_replaced_body_does_not_leak_into_later_requests_without_one(origin, proxy_factory, client):
+    config = f"""
+[origins.app]
+url = "{origin.url}"
+
+[functions.echo_body]
+handler = "{STAGES}:echo_body"
+include_body = true
+
+[default_behavior]
+origin = "app"
+viewer_request = "echo_body"
+"""
+    proxy = proxy_factory(config)
+    client.post(proxy.url + "/replace")  # no body of its own; the hook replaces it
+    assert origin.seen[-1].body == b"replaced!"
+    client.post(proxy.url + "/keep")
+    assert origin.seen[-1].body == b""
+    assert origin.seen[-1].header("x-seen-body-len") == "0"
