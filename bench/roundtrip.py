@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgeproxy.config_types import FunctionConfig, RuntimeConfig  # noqa: E402
 from edgeproxy.runtime import FunctionRuntime  # noqa: E402
+from edgeproxy.events import sample_event, sample_request  # noqa: E402
+from edgeproxy.types import Stage  # noqa: E402
 
 HANDLER = '''
 def handler(event, context):
@@ -33,38 +35,22 @@ def handler(event, context):
 
 
 def viewer_request_event() -> dict[str, object]:
-    """A viewer-request event of about 1 KB, shaped as CloudFront sends it (spec §2)."""
-    headers = {
-        "host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}],
-        "user-agent": [{"key": "User-Agent", "value": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}],
-        "accept": [{"key": "Accept", "value": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"}],
-        "accept-language": [{"key": "Accept-Language", "value": "en-US,en;q=0.9,de;q=0.8"}],
-        "accept-encoding": [{"key": "Accept-Encoding", "value": "gzip, deflate, br"}],
-        "cookie": [{"key": "Cookie", "value": "session=8f2b9c1e4d7a4f0b9e3c2a1d5f6e7b8c; theme=dark; consent=yes"}],
-        "referer": [{"key": "Referer", "value": "https://www.example.com/products/widgets?page=2"}],
-        "cache-control": [{"key": "Cache-Control", "value": "max-age=0"}],
-    }
-    return {
-        "Records": [
-            {
-                "cf": {
-                    "config": {
-                        "distributionDomainName": "d111111abcdef8.cloudfront.net",
-                        "distributionId": "EDFDVBD6EXAMPLE",
-                        "eventType": "viewer-request",
-                        "requestId": "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
-                    },
-                    "request": {
-                        "clientIp": "203.0.113.178",
-                        "method": "GET",
-                        "querystring": "utm_source=newsletter&utm_medium=email",
-                        "uri": "/products/widgets/blue-widget",
-                        "headers": headers,
-                    },
-                }
-            }
-        ]
-    }
+    """A viewer-request event of about 1 KB from edgeproxy's own event builder (spec §2)."""
+    request = sample_request(
+        uri="/products/widgets/blue-widget",
+        querystring="utm_source=newsletter&utm_medium=email",
+        headers=[
+            ("host", "d111111abcdef8.cloudfront.net"),
+            ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"),
+            ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"),
+            ("accept-language", "en-US,en;q=0.9,de;q=0.8"),
+            ("accept-encoding", "gzip, deflate, br"),
+            ("cookie", "session=8f2b9c1e4d7a4f0b9e3c2a1d5f6e7b8c; theme=dark; consent=yes"),
+            ("referer", "https://www.example.com/products/widgets?page=2"),
+            ("cache-control", "max-age=0"),
+        ],
+    )
+    return sample_event(Stage.VIEWER_REQUEST, request)
 
 
 async def measure(n: int, warmup: int) -> dict[str, float]:

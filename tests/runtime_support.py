@@ -18,7 +18,9 @@ import psutil
 import pytest
 
 from edgeproxy.config_types import FunctionConfig, RuntimeConfig
+from edgeproxy.events import sample_event, sample_request
 from edgeproxy.runtime import FunctionRuntime
+from edgeproxy.types import Stage
 
 TESTS = Path(__file__).parent
 HOOKMODS = TESTS / "hookmods"
@@ -80,31 +82,7 @@ async def running(
 
 def event(uri: str = "/index.html", **extra: Any) -> dict[str, Any]:
     """A viewer-request event as CloudFront sends it, plus `extra` top-level keys for test handlers."""
-    return {
-        "Records": [
-            {
-                "cf": {
-                    "config": {
-                        "distributionDomainName": "d111111abcdef8.cloudfront.net",
-                        "distributionId": "EDFDVBD6EXAMPLE",
-                        "eventType": "viewer-request",
-                        "requestId": "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
-                    },
-                    "request": {
-                        "clientIp": "203.0.113.178",
-                        "method": "GET",
-                        "querystring": "",
-                        "uri": uri,
-                        "headers": {
-                            "host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}],
-                            "user-agent": [{"key": "User-Agent", "value": "curl/7.66.0"}],
-                        },
-                    },
-                }
-            }
-        ],
-        **extra,
-    }
+    return {**sample_event(Stage.VIEWER_REQUEST, sample_request(uri=uri)), **extra}
 
 
 async def eventually(condition: Callable[[], bool], *, timeout_s: float = 10.0, what: str = "condition") -> None:

@@ -38,6 +38,22 @@ cache_policy = "{cache_policy}"
 """
 
 
+def echo_body_config(origin_url: str) -> str:
+    """The echo_body function (Include Body) at viewer-request in front of `origin_url`."""
+    return f"""
+[origins.app]
+url = "{origin_url}"
+
+[functions.echo_body]
+handler = "{STAGES}:echo_body"
+include_body = true
+
+[default_behavior]
+origin = "app"
+viewer_request = "echo_body"
+"""
+
+
 def invocations(proxy, name: str) -> int:
     return proxy.services.runtime.stats().functions[name].invocations
 
@@ -189,19 +205,7 @@ def test_throttled_at_reserved_concurrency_zero(origin, proxy_factory, client):
 
 
 def test_include_body_read_only_keeps_the_full_body_and_replace_replaces_it(origin, proxy_factory, client):
-    config = f"""
-[origins.app]
-url = "{origin.url}"
-
-[functions.echo_body]
-handler = "{STAGES}:echo_body"
-include_body = true
-
-[default_behavior]
-origin = "app"
-viewer_request = "echo_body"
-"""
-    proxy = proxy_factory(config)
+    proxy = proxy_factory(echo_body_config(origin.url))
     big = bytes(range(256)) * 400  # 102,400 bytes: over the 40 KB viewer limit
     r = client.post(proxy.url + "/keep", content=big)
     assert r.status_code == 200
@@ -307,19 +311,7 @@ origin = "app"
 
 
 def test_a_replaced_body_does_not_leak_into_later_requests_without_one(origin, proxy_factory, client):
-    config = f"""
-[origins.app]
-url = "{origin.url}"
-
-[functions.echo_body]
-handler = "{STAGES}:echo_body"
-include_body = true
-
-[default_behavior]
-origin = "app"
-viewer_request = "echo_body"
-"""
-    proxy = proxy_factory(config)
+    proxy = proxy_factory(echo_body_config(origin.url))
     client.post(proxy.url + "/replace")  # no body of its own; the hook replaces it
     assert origin.seen[-1].body == b"replaced!"
     client.post(proxy.url + "/keep")
