@@ -117,16 +117,19 @@ def admin_app(services: "Services", token: str) -> Starlette:
                 problems.append(f"{path!r}: {exc}")
         if problems:
             return _json({"error": "invalid paths", "problems": problems}, 400)
-        removed = await services.invalidate(paths)
+        removed, processes = await services.invalidate(paths)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
         invalidation_id = "I" + uuid.uuid4().hex[:13].upper()
-        log.info("invalidation %s: %d paths, %d objects removed", invalidation_id, len(paths), removed)
+        log.info(
+            "invalidation %s: %d paths, %d objects removed in %d process(es)", invalidation_id, len(paths), removed, processes
+        )
         body = {
             "Id": invalidation_id,
             "Status": "Completed",
             "CreateTime": created,
             "InvalidationBatch": {"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": payload.get("caller_reference", invalidation_id)},
             "ObjectsRemoved": removed,
+            "Processes": processes,
         }
         return _json(body, 201)
 

@@ -44,17 +44,17 @@ class Services:
     draining: bool = False
     run_dir: Path | None = None  # set under `serve --workers N`: every worker's control socket
 
-    async def invalidate(self, paths: list[str]) -> int:
+    async def invalidate(self, paths: list[str]) -> tuple[int, int]:
         """Remove every stored variant under `paths` (CloudFront invalidation rules), in every
-        worker process of the server; the number of objects removed."""
+        worker process of the server: (objects removed, processes reached)."""
         from edgeproxy.admin import remove_paths
 
         if self.run_dir is None:
-            return remove_paths(self, paths)
+            return remove_paths(self, paths), 1
         from edgeproxy.fanout import broadcast
 
         replies = await broadcast(self.run_dir, {"op": "invalidate", "paths": paths})
-        return sum(int(r.get("removed", 0)) for r in replies)
+        return sum(int(r.get("removed", 0)) for r in replies), len(replies)
 
     async def control(self, message: dict[str, Any]) -> dict[str, Any]:
         """A control message from another worker process (see `fanout.py`)."""

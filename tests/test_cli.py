@@ -200,3 +200,39 @@ def test_invoke_with_an_event_file_and_the_configured_function(tmp_path):
     mismatch = run_cli("invoke", f"{REPO}/hooks/rewrite.py:handler", "--event-type", "viewer-request", "--event", str(event_file), cwd=tmp_path)
     assert mismatch.returncode == 2
     assert "eventType" in mismatch.stderr
+
+
+def test_workers_2_serve_and_an_invalidation_reaches_every_process(tmp_path):
+    import socket as _socket
+
+    with _socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        admin_port = s.getsockname()[1]
+    config = tmp_path / "w.toml"
+    config.write_text('[origins.demo]\nurl = "builtin:demo"\n[default_behavior]\norigin = "demo"\ncache_policy = "Managed-CachingOptimized"\n')
+    proc, url = start_serve("--config", str(config), "--workers", "2", "--admin-port", str(admin_port), cwd=tmp_path)
+    try:
+        admin = f"http://127.0.0.1:{admin_port}"
+        deadline = time.monotonic() + 30
+        while True:  # each worker binds the admin port once its app has started
+            try:
+                if httpx.get(admin + "/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "admin listener did not come up"
+            time.sleep(0.05)
+        for _ in range(20):
+            assert httpx.get(url + "/", timeout=10).status_code == 200
+        deadline = time.monotonic() + 30
+        while True:  # both workers have registered their control socket
+            r = httpx.post(admin + "/invalidations", json={"paths": ["/*"]}, timeout=10)
+            assert r.status_code == 201
+            if r.json()["Processes"] == 2:
+                break
+            assert time.monotonic() < deadline, r.json()
+            time.sleep(0.1)
+        assert httpx.get(url + "/", timeout=10).headers["x-cache"] == "Miss from cloudfront"
+    finally:
+        proc.terminate()
+        proc.wait(30)
