@@ -36,6 +36,7 @@ from edgeproxy.patterns import invalidation_matcher, validate_invalidation_path
 
 if TYPE_CHECKING:
     from edgeproxy.app import Services
+    from edgeproxy.config_types import Config
 
 MAX_INVALIDATION_PATHS = 3000  # CloudFront: 3,000 paths in flight
 
@@ -150,6 +151,38 @@ def remove_paths(services: "Services", paths: list[str]) -> int:
     return services.cache.invalidate(lambda target: any(m(target) for m in matchers))
 
 
+def admin_address(config: "Config", admin_port: int | None) -> AdminConfig | None:
+    """Where the admin listener runs: `[admin]`, with `--admin-port` overriding (or enabling)
+    it; None when neither is given (no admin listener)."""
+    if admin_port is None:
+        return config.admin
+    base = config.admin or AdminConfig()
+    return AdminConfig(host=base.host, port=admin_port, token=base.token)
+
+
+class AdminBindError(Exception):
+    """The configured admin address cannot be bound (fatal: DESIGN §2)."""
+
+
+def bind_admin_socket(config: AdminConfig, *, reuse_port: bool = False) -> socket.socket:
+    """A socket bound to the admin address, or AdminBindError saying why not.
+
+    `serve` calls this once before the server starts, so a taken port is a one-line error and
+    exit 2 rather than a failed application start-up with a traceback.
+    """
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        sock.close()
+        raise AdminBindError(f"admin listener cannot bind {config.host}:{config.port}: {exc.strerror}") from exc
+    return sock
+
+
 class AdminServer:
     """The admin app on its own pre-bound socket (a bind failure is fatal, with a clear error)."""
 
@@ -161,16 +194,7 @@ class AdminServer:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if self.reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            sock.bind((self.config.host, self.config.port))
-        except OSError as exc:
-            sock.close()
-            raise SystemExit(f"edgeproxy: admin listener cannot bind {self.config.host}:{self.config.port}: {exc.strerror}") from exc
+        sock = bind_admin_socket(self.config, reuse_port=self.reuse_port)
         sock.listen(128)
         sock.setblocking(False)
         app = admin_app(self.services, self.config.token)

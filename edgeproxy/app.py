@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from edgeproxy.admin import AdminServer
+from edgeproxy.admin import AdminServer, admin_address
 from edgeproxy.asgi import ProxyEndpoint, Receive, Scope, Send
 from edgeproxy.caching import HttpCache
 from edgeproxy.config_types import Config
@@ -121,12 +121,7 @@ class EdgeApp:
             )
             stack.push_async_callback(distribution.close)
             services.distribution = distribution
-            admin_config = config.admin
-            if self._admin_port is not None:
-                from edgeproxy.config_types import AdminConfig
-
-                base = admin_config or AdminConfig()
-                admin_config = AdminConfig(host=base.host, port=self._admin_port, token=base.token)
+            admin_config = admin_address(config, self._admin_port)
             if services.run_dir is not None:
                 from edgeproxy.fanout import ControlServer
 

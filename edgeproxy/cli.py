@@ -101,6 +101,17 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("edgeproxy: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    from edgeproxy.admin import AdminBindError, admin_address, bind_admin_socket
+
+    admin = admin_address(config, args.admin_port)
+    if admin is not None:
+        # Fail now, with one clear line, if the admin address is taken (the app binds it again;
+        # with several workers they share it through SO_REUSEPORT).
+        try:
+            bind_admin_socket(admin, reuse_port=args.workers > 1).close()
+        except AdminBindError as exc:
+            print(f"edgeproxy: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     setup_logging()
     log.info("config %s", source)
     common = dict(host=host, port=port, log_level=args.log_level, **uvicorn_options())
