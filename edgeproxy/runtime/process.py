@@ -174,6 +174,7 @@ class WorkerProcess:
         self.pid = 0
         self.invocations = 0
         self.init_ms: float | None = None
+        self._spawned_at = 0.0
         self.max_rss_kb = 0
         self.last_used = 0.0  # owner's clock; set by the owner when the worker goes idle
         self.returncode: int | None = None
@@ -208,6 +209,7 @@ class WorkerProcess:
         """Spawn and run Init; returns when the worker is IDLE. Raises HookInitError."""
         assert self.spec.init is not None, "a malformed handler is rejected before any spawn"
         self._request_id = request_id
+        self._spawned_at = self._loop.time()
         try:
             await self._spawn()
         except BaseException as exc:  # OSError (no fds, no memory) or cancellation mid-spawn
@@ -397,7 +399,10 @@ class WorkerProcess:
             self._init_failed(message.error_type, message.message, message.stack, message.init_ms)
             self.kill()
             return
-        self.init_ms = message.init_ms
+        # Lambda's Init Duration covers the runtime's start-up as well as the function's init:
+        # here, from spawning the interpreter to its `ready` (the handler's import alone is
+        # `message.init_ms`).
+        self.init_ms = max((self._loop.time() - self._spawned_at) * 1000.0, message.init_ms)
         self.max_rss_kb = message.max_rss_kb
         self._drain_log()
         self.state = WorkerState.IDLE
