@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 
 from edgeproxy.cache.cachecontrol import first_value, parse_http_date, split_list
-from edgeproxy.cache.policy import HOP_BY_HOP, NotStored, build_stored, storage_decision
+from edgeproxy.cache.policy import NotStored, build_stored, storage_decision
+from edgeproxy.headers import HOP_BY_HOP
 from edgeproxy.cache.stored import StoredResponse
 from edgeproxy.config_types import CachePolicyConfig, OriginRequestPolicyConfig
 from edgeproxy.types import HeaderList

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from edgeproxy.headers import HOP_BY_HOP
 from edgeproxy.cache.cachecontrol import (
     DELTA_SECONDS_MAX,
     CacheControl,
@@ -62,9 +63,6 @@ STALE_RETENTION_S = 86400.0
 """How long an expired object is kept for revalidation (RefreshHit) and for CloudFront's
 serve-stale-on-origin-error, unless something shorter applies. LRU eviction may drop it sooner."""
 
-HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "trailer"}
-)
 NOT_STORED_FIELDS = HOP_BY_HOP | {"age"}
 
 
