@@ -192,7 +192,7 @@ def render(report: Report) -> str:
         if "error" in cold:
             lines.append(f"| cold start | failed: {cold['error']} |")
         else:
-            init = f"; the REPORT line's Init Duration (handler import only) median {cold['init_ms']:.1f} ms" if cold.get("init_ms") is not None else ""
+            init = f"; the REPORT line's Init Duration (interpreter start + import) median {cold['init_ms']:.1f} ms" if cold.get("init_ms") is not None else ""
             lines.append(
                 f"| cold start (first request to a function with no warm worker, viewer-request) | "
                 f"median {cold['cold_ms']:.0f} ms vs {cold['warm_ms']:.1f} ms warm (n={cold['n']}){init} |"

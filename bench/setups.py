@@ -119,31 +119,29 @@ def start_origin(folder: Path, body_size: int) -> Service:
     return service
 
 
-def start_hello(folder: Path, body_size: int, workers: int) -> Service:
-    """Starlette hello on uvicorn with the proxy's settings (DESIGN §2 `serve`: httptools, uvloop)."""
+def _start_uvicorn_app(name: str, app: str, folder: Path, workers: int, env: dict[str, str]) -> Service:
+    """`app` (a module in bench/) on uvicorn with the proxy's settings (DESIGN §2 `serve`:
+    httptools, uvloop, no access log, no Server/Date header, no proxy headers)."""
     port = free_port()
     argv = [
-        sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "hello:app", "--host", HOST, "--port", str(port),
+        sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), app, "--host", HOST, "--port", str(port),
         "--http", "httptools", "--loop", "uvloop", "--no-access-log", "--no-server-header", "--no-date-header",
         "--no-proxy-headers", "--log-level", "warning", "--workers", str(workers),
     ]
-    service = Service("starlette-hello", argv, port=port, log=folder / "hello.log", env=python_env(REPO, BENCH_BODY_SIZE=str(body_size)))
+    service = Service(name, argv, port=port, log=folder / f"{name}.log", env=env)
     service.wait_ready()
     return service
+
+
+def start_hello(folder: Path, body_size: int, workers: int) -> Service:
+    """Starlette hello: the ceiling every row is compared with."""
+    return _start_uvicorn_app("starlette-hello", "hello:app", folder, workers, python_env(REPO, BENCH_BODY_SIZE=str(body_size)))
 
 
 def start_minproxy(folder: Path, origin_port: int, workers: int) -> Service:
     """bench/minproxy.py: raw ASGI + aiohttp and nothing else, with the same uvicorn settings."""
-    port = free_port()
-    argv = [
-        sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "minproxy:app", "--host", HOST, "--port", str(port),
-        "--http", "httptools", "--loop", "uvloop", "--no-access-log", "--no-server-header", "--no-date-header",
-        "--no-proxy-headers", "--log-level", "warning", "--workers", str(workers),
-    ]
     env = python_env(REPO, BENCH_ORIGIN=f"http://{HOST}:{origin_port}")
-    service = Service("minproxy", argv, port=port, log=folder / "minproxy.log", env=env)
-    service.wait_ready()
-    return service
+    return _start_uvicorn_app("minproxy", "minproxy:app", folder, workers, env)
 
 
 def start_proxy(folder: Path, config: Path | None, workers: int, *, name: str = "edgeproxy") -> Service:
