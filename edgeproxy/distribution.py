@@ -28,7 +28,8 @@ from edgeproxy.collapse import FillStream, Flight
 from edgeproxy.config_types import Config
 from edgeproxy.errors import EdgeProxyError, HookError, OriginError
 from edgeproxy.events import EventConfig, RequestUpdate
-from edgeproxy.forwarding import finish_origin_headers, origin_query_string, origin_request_headers, via_value
+from edgeproxy.cache import origin_query_string
+from edgeproxy.forwarding import finish_origin_headers, origin_request_headers, via_value
 from edgeproxy.logs import log
 from edgeproxy.metrics import Metrics
 from edgeproxy.models import CustomOrigin, EdgeRequest, EdgeResponse, RequestBody, S3Origin, header_value
@@ -105,10 +106,16 @@ class Distribution:
             self.metrics.hook_error(exc)
             outcome = Outcome(error_response(exc, request_id), exc.result, viewer_response=False)
         response = outcome.response
-        version = request.http_version
-        finish_headers(response, outcome.result, request_id, via=self._via.get(version) or via_value(version, self._domain), pop=self._pop)
+        finish_headers(response, outcome.result, request_id, via=self._via_for(request.http_version), pop=self._pop)
         self.metrics.request(outcome.result, response.status, time.perf_counter() - started)
         return response
+
+    def _via_for(self, http_version: str) -> str:
+        """`1.1 <domain> (CloudFront)`: to the viewer and to the origin, built once per version."""
+        via = self._via.get(http_version)
+        if via is None:
+            via = self._via[http_version] = via_value(http_version, self._domain)
+        return via
 
     async def _serve(self, route: Route, request: EdgeRequest) -> Outcome:
         behavior = route.behavior
@@ -423,7 +430,7 @@ class Distribution:
             origin,
             route.cache_policy,
             route.origin_request_policy,
-            domain_name=self._domain,
+            via=self._via_for(request.http_version),
             compress=compress,
         )
         if full_object:
@@ -435,7 +442,7 @@ class Distribution:
         origin_facing = EdgeRequest(
             method=request.method,
             uri=request.uri,
-            querystring=origin_query_string(request.querystring, route.cache_policy, route.origin_request_policy),
+            querystring=origin_query_string(route.cache_policy, route.origin_request_policy, request.querystring),
             headers=headers,
             client_ip=request.client_ip,
             http_version=request.http_version,

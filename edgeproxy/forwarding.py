@@ -7,11 +7,10 @@ the origin's custom headers), which functions never see.
 
 from __future__ import annotations
 
-from edgeproxy.cache.key import origin_query_string as _policy_query_string
 from edgeproxy.cache.key import origin_request_headers as _policy_headers
 from edgeproxy.config_types import CachePolicyConfig, OriginRequestPolicyConfig
 from edgeproxy.headers import HOP_BY_HOP, connection_listed, is_dropped_to_origin
-from edgeproxy.models import CustomOrigin, EdgeRequest, S3Origin
+from edgeproxy.models import CustomOrigin, EdgeRequest, S3Origin, header_value
 from edgeproxy.types import HeaderList
 
 CLOUDFRONT_USER_AGENT = "Amazon CloudFront"
@@ -31,12 +30,13 @@ def origin_request_headers(
     cache_policy: CachePolicyConfig,
     origin_request_policy: OriginRequestPolicyConfig | None,
     *,
-    domain_name: str,
+    via: str,
     compress: bool = False,
 ) -> HeaderList:
     """Headers for the origin before the origin-request hook: policy-forwarded viewer headers
     (hop-by-hop and CloudFront's always-dropped names removed) plus Host, User-Agent, Via and
-    X-Forwarded-For as CloudFront sets them.
+    X-Forwarded-For as CloudFront sets them. `via` is this hop's Via value (the caller keeps
+    it precomputed per HTTP version).
 
     With `compress`, Accept-Encoding is normalised to br/gzip (spec §6/§7).
     """
@@ -51,7 +51,7 @@ def origin_request_headers(
     out: HeaderList = []
     # Host first, as on the wire.
     forward_host = "host" in names or (isinstance(origin, CustomOrigin) and origin.forward_host)
-    viewer_host = next((v for k, v in request.headers if k == "host"), None)
+    viewer_host = header_value(request.headers, "host")
     if forward_host and viewer_host is not None:
         out.append(("host", viewer_host))
     else:
@@ -76,23 +76,19 @@ def origin_request_headers(
         xff_prior = [v for k, v in request.headers if k == "x-forwarded-for"]
     xff = ", ".join([*xff_prior, request.client_ip]) if xff_prior else request.client_ip
     out.append(("x-forwarded-for", xff))
-    via = via_value(request.http_version, domain_name)
     out.append(("via", ", ".join([*via_prior, via]) if via_prior else via))
     return out
 
 
-def origin_query_string(
-    querystring: str, cache_policy: CachePolicyConfig, origin_request_policy: OriginRequestPolicyConfig | None
-) -> str:
-    """The raw query string the origin gets: what the key and the origin request policy name."""
-    return _policy_query_string(cache_policy, origin_request_policy, querystring)
-
-
 def finish_origin_headers(headers: HeaderList, origin: CustomOrigin | S3Origin, request_id: str) -> HeaderList:
-    """Add what CloudFront adds after the origin-request hook: X-Amz-Cf-Id and custom headers."""
-    out = list(headers)
-    for name, value in origin.custom_headers:
-        out = [(k, v) for k, v in out if k != name]
-        out.append((name, value))
-    out.append(("x-amz-cf-id", request_id))
-    return out
+    """Add what CloudFront adds after the origin-request hook: the origin's custom headers
+    (replacing any of the same name) and X-Amz-Cf-Id."""
+    custom = origin.custom_headers
+    if custom:
+        names = {name for name, _ in custom}
+        headers = [(k, v) for k, v in headers if k not in names]
+        headers.extend(custom)
+    else:
+        headers = list(headers)
+    headers.append(("x-amz-cf-id", request_id))
+    return headers
