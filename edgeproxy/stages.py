@@ -8,6 +8,8 @@ Validation failures are also written to the function's log, as CloudFront writes
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from edgeproxy.config_types import FunctionConfig
@@ -51,15 +53,9 @@ class StageRunner:
             data, truncated = await request.body.read_prefix(limit)
             body = ExposedBody(data, truncated)
         event = request_event(stage, request, self.event_config, request.request_id, origin=origin, body=body)
-        result = await self.runtime.invoke(
-            function.name, event, request_id=request.request_id, timeout_s=function.timeout_for(stage)
-        )
-        try:
+        result = await self._invoke(stage, function, request, event)
+        with _validation_logged(function, request):
             return apply_request_result(stage, event, result, request, origin)
-        except HookInvalidResult as exc:
-            exc.function = function.name
-            function_log(function.name, request.request_id, f"ERROR Validation error: {exc.message}")
-            raise
 
     async def response_stage(
         self,
@@ -72,12 +68,22 @@ class StageRunner:
     ) -> EdgeResponse:
         """origin-response / viewer-response: the (changed) response."""
         event = response_event(stage, request, response, self.event_config, request.request_id, origin=origin)
-        result = await self.runtime.invoke(
+        result = await self._invoke(stage, function, request, event)
+        with _validation_logged(function, request):
+            return apply_response_result(stage, event, result, response)
+
+    async def _invoke(self, stage: Stage, function: FunctionConfig, request: EdgeRequest, event: dict) -> object:
+        return await self.runtime.invoke(
             function.name, event, request_id=request.request_id, timeout_s=function.timeout_for(stage)
         )
-        try:
-            return apply_response_result(stage, event, result, response)
-        except HookInvalidResult as exc:
-            exc.function = function.name
-            function_log(function.name, request.request_id, f"ERROR Validation error: {exc.message}")
-            raise
+
+
+@contextlib.contextmanager
+def _validation_logged(function: FunctionConfig, request: EdgeRequest) -> Iterator[None]:
+    """A result that fails validation is named after its function and logged in its log."""
+    try:
+        yield
+    except HookInvalidResult as exc:
+        exc.function = function.name
+        function_log(function.name, request.request_id, f"ERROR Validation error: {exc.message}")
+        raise
